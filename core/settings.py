@@ -65,6 +65,12 @@ class ProjectSettings:
         How sure ``hfov_deg`` is (one sigma, degrees) when it was read from the video's
         flow (``--camera auto``): the map says it was estimated, and the spread enters
         each site's uncertainty; ``None`` when typed, a preset or from the telemetry.
+    hfov_unsure
+        Whether the flight that gave ``hfov_deg`` turned too little to pin it down
+        (``geo.pitch.FlowView.width_unsure``): the map cautions that the width, and the
+        pitch read with it, are unsure. Only a width read from the video (one with
+        ``hfov_sigma_deg``) can be unsure: without one it is ``False``, so a width typed
+        over the reading clears it.
     ground_elevation_m
         Absolute elevation (m) of the ground plane, for telemetry with absolute
         altitude only (GPX) whose first point is not the take-off; ``None``: the first
@@ -117,8 +123,13 @@ class ProjectSettings:
     heading_offset_sigma_deg: float | None = None
     hover_turns: tuple[tuple[float, ...], ...] = ()
     hfov_sigma_deg: float | None = None
+    hfov_unsure: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.hfov_unsure, bool):
+            raise ValueError(f"ProjectSettings.hfov_unsure must be true or false; got {self.hfov_unsure!r}")
+        if self.hfov_unsure and (self.hfov_deg is None or self.hfov_sigma_deg is None):
+            object.__setattr__(self, "hfov_unsure", False)  # typed, a preset or none: given, not read unsure
         if isinstance(self.time_offset_s, bool) or not isinstance(self.time_offset_s, (int, float)) or not math.isfinite(self.time_offset_s):
             raise ValueError(f"ProjectSettings.time_offset_s must be a finite number of seconds; got {self.time_offset_s!r}")
         if isinstance(self.hfov_deg, str):
@@ -189,10 +200,13 @@ class ProjectSettings:
         return cls(**given)
 
     def to_mapping(self) -> dict[str, Any]:
-        """JSON-ready values by key (``None`` for an unset optional, and for no turns)."""
+        """JSON-ready values by key (``None`` for an unset optional, for no turns, and for
+        a width not read unsure: a project that never read one stores no such key)."""
         values = asdict(self)
         if not values["hover_turns"]:
             values["hover_turns"] = None
+        if not values["hfov_unsure"]:
+            values["hfov_unsure"] = None
         return values
 
 

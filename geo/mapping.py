@@ -722,9 +722,9 @@ def settings_arguments(settings: ProjectSettings) -> dict[str, Any]:
     if settings.hfov_deg is not None and settings.hfov_sigma_deg is not None:  # read from the video
         given["hfov_sigma_deg"] = settings.hfov_sigma_deg
         given["hfov_estimated"] = True
-        # what the settings keep of a width read unsure (a width drawn towards the default
-        # keeps a sigma below it, and is known as such only with the reading, camera_view)
-        given["hfov_unsure"] = settings.hfov_sigma_deg >= UNSURE_HFOV_SIGMA_DEG
+        # a width read unsure, as the reading said (a width drawn towards the default keeps a
+        # spread below the threshold); a project from before the flag was kept, by its spread
+        given["hfov_unsure"] = settings.hfov_unsure or settings.hfov_sigma_deg >= UNSURE_HFOV_SIGMA_DEG
     return given
 
 

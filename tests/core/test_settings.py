@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -49,3 +50,19 @@ def test_a_bad_stored_value_is_a_store_error(tmp_path):
         store.set_setting("min_score", 7)
         with pytest.raises(StoreError, match="invalid settings.*min_score"):
             store.project_settings()
+
+
+def test_a_width_read_unsure_is_kept_and_a_given_width_is_never_unsure(tmp_path):
+    """The flag that the flight could not pin the width down is stored with the reading
+    (and not at all by a project that never read one); a width typed over it, without the
+    reading's spread, is given and so not unsure."""
+    read = ProjectSettings(hfov_deg=78.6, hfov_sigma_deg=8.9, hfov_unsure=True)
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4") as store:
+        store.set_project_settings(read)
+        assert store.project_settings().hfov_unsure
+        store.set_project_settings(ProjectSettings(hfov_deg=78.6, hfov_sigma_deg=8.9))
+        assert "hfov_unsure" not in store.settings()
+    typed = dataclasses.replace(read, hfov_deg=82.0, hfov_sigma_deg=None)
+    assert not typed.hfov_unsure
+    with pytest.raises(ValueError, match="hfov_unsure must be true or false"):
+        ProjectSettings(hfov_deg=78.6, hfov_sigma_deg=8.9, hfov_unsure="yes")

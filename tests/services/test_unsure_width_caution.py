@@ -38,3 +38,22 @@ def test_a_width_the_flight_could_not_pin_down_is_a_caution(tmp_path, sites_flyo
     assert caution in drawn.notes
     assert not _unsure(pinned)
     assert _unsure(kept_unsure)  # kept in the project's settings with its spread
+
+
+def test_a_width_read_unsure_and_kept_in_the_settings_is_a_caution(tmp_path, sites_flyover, sites_truth):
+    """A width drawn towards the default keeps a spread below the unsure threshold: the
+    settings' flag, stored where the Georeferencing dialog or ``georeference_from_video``
+    kept the reading, is what makes a map built later from them caution."""
+    with ProjectStore.create(tmp_path / "flight.dmproj", video_path=sites_flyover.video,
+                             telemetry_path=sites_flyover.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+        drawn = dataclasses.replace(store.project_settings(), hfov_deg=78.6, hfov_sigma_deg=8.9)
+        store.set_project_settings(drawn)
+        clear_cache()
+        sure = damage_map(store)
+        store.set_project_settings(dataclasses.replace(drawn, hfov_unsure=True))
+        clear_cache()
+        unsure = damage_map(store)
+    assert not _unsure(sure)
+    [caution] = _unsure(unsure)
+    assert "--hfov DEG" in caution and caution in unsure.notes
