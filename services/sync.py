@@ -255,9 +255,10 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
     if view.width_unsure:
         lines.append(UNSURE_WIDTH_HINT)
     if hfov is None and view.hfov_estimated:
-        settings = replace(settings, hfov_deg=round(view.hfov_deg, 1), hfov_sigma_deg=round(view.hfov_sigma_deg, 1))
+        settings = replace(settings, hfov_deg=round(view.hfov_deg, 1), hfov_sigma_deg=round(view.hfov_sigma_deg, 1),
+                           hfov_unsure=view.width_unsure)  # kept: a map built from the settings cautions
     elif hfov is None and estimated_before:  # held from the telemetry or the video's metadata: the map finds it
-        settings = replace(settings, hfov_deg=None, hfov_sigma_deg=None)
+        settings = replace(settings, hfov_deg=None, hfov_sigma_deg=None, hfov_unsure=False)
     # kept with the settings, so the app and later exports place the map with the same camera
     settings = replace(settings, camera_pitch_deg=round(view.pitch_deg, 1),
                        camera_pitch_sigma_deg=round(view.pitch_sigma_deg, 1),

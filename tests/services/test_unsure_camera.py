@@ -25,6 +25,7 @@ def test_reading_an_unsure_camera_says_to_give_its_width(monkeypatch, sites_flyo
         assert (UNSURE_WIDTH_HINT in read.lines) is hinted
         assert read.settings.camera_pitch_deg == -37.0 and read.settings.hfov_deg == 50.0
         assert read.settings.hfov_sigma_deg == round(flow_view.hfov_sigma_deg, 1)  # kept: the map says it is read
+        assert read.settings.hfov_unsure is hinted  # kept too: a map built later from the settings cautions
     assert "--hfov DEG" in UNSURE_WIDTH_HINT and "Horizontal field of view" in UNSURE_WIDTH_HINT
 
 
@@ -40,5 +41,6 @@ def test_a_width_drawn_towards_the_default_is_kept_with_the_pitch_read_at_it(mon
     read = georeference_from_video(Path(sites_flyover.video), read_telemetry(Path(sites_flyover.gpx)),
                                    ProjectSettings(ground_elevation_m=10.0), camera=True)
     assert (read.settings.hfov_deg, read.settings.hfov_sigma_deg) == (78.6, 8.9)
+    assert read.settings.hfov_unsure  # below the unsure spread, yet unsure: the settings keep it so
     assert (read.settings.camera_pitch_deg, read.settings.camera_pitch_sigma_deg) == (-44.0, 6.6)
     assert UNSURE_WIDTH_HINT in read.lines
