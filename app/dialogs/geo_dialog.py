@@ -25,16 +25,17 @@ HFOV_WHY = "a camera's horizontal view; a drone's is about 60° to 90°"
 
 #: The settings the dialog edits and "Revert to the previous settings" brings back (the
 #: map threshold aside: the window's score slider moves it too).
-GEO_FIELDS = ("time_offset_s", "time_offset_sigma_s", "hfov_deg", "hfov_sigma_deg", "ground_elevation_m",
-              "ground_elevation_sigma_m", "flight_height_m", "flight_height_sigma_m", "camera_pitch_deg",
-              "camera_pitch_sigma_deg", "heading_offset_deg", "heading_offset_sigma_deg", "hover_turns")
+GEO_FIELDS = ("time_offset_s", "time_offset_sigma_s", "hfov_deg", "hfov_sigma_deg", "hfov_unsure",
+              "ground_elevation_m", "ground_elevation_sigma_m", "flight_height_m", "flight_height_sigma_m",
+              "camera_pitch_deg", "camera_pitch_sigma_deg", "heading_offset_deg", "heading_offset_sigma_deg",
+              "hover_turns")
 
 
 #: What Edit > Undo calls each setting the dialog changes ("Undo Change clock offset"), in
 #: the dialog's order: a value and how sure it is are one setting.
 SETTING_NAMES = {
     "time_offset_s": "clock offset", "time_offset_sigma_s": "clock offset",
-    "hfov_deg": "field of view", "hfov_sigma_deg": "field of view",
+    "hfov_deg": "field of view", "hfov_sigma_deg": "field of view", "hfov_unsure": "field of view",
     "camera_pitch_deg": "camera pitch", "camera_pitch_sigma_deg": "camera pitch",
     "heading_offset_deg": "camera heading", "heading_offset_sigma_deg": "camera heading",
     "hover_turns": "camera turns while hovering",
@@ -112,8 +113,9 @@ class GeoSettingsDialog(QDialog):
         self.height_spin.setValue(settings.flight_height_m or 0.0)
         #: the flight height last read from the video and its one-sigma uncertainty (m)
         self._height_read: tuple[float, float] | None = None
-        #: the field of view last read from the video with the camera, and its one-sigma spread (degrees)
-        self._hfov_read: tuple[float, float] | None = None
+        #: the field of view last read from the video with the camera, its one-sigma spread (degrees), and
+        #: whether the flight turned too little to pin it down (``FlowView.width_unsure``)
+        self._hfov_read: tuple[float, float, bool] | None = None
         self.pitch_spin = BoundedSpinBox(
             "Camera pitch", -90.0, 0.0, suffix="°", unset_text=f"assumed {DEFAULT_PITCH_DEG:g}°",
             why="degrees below the horizon: −90° looks straight down, 0° at the horizon",
@@ -344,7 +346,7 @@ class GeoSettingsDialog(QDialog):
         if view.hfov_estimated and (self.hfov_spin.is_unset() or self._hfov_known() is None):
             # the pitch holds with this width only; an earlier reading's is replaced by this one
             self.hfov_spin.setValue(round(float(view.hfov_deg), 1))
-            self._hfov_read = (self.hfov_spin.value(), round(float(view.hfov_sigma_deg), 1))
+            self._hfov_read = (self.hfov_spin.value(), round(float(view.hfov_sigma_deg), 1), bool(view.width_unsure))
             text += f", {view.hfov_deg:.0f}° wide"
             if view.width_unsure:
                 text += (f" ± {view.hfov_sigma_deg:.0f}°: this flight turns too little to tell a steeper, wider "
@@ -395,6 +397,7 @@ class GeoSettingsDialog(QDialog):
             time_offset_sigma_s=self._offset_sigma(offset),
             hfov_deg=hfov,
             hfov_sigma_deg=self._hfov_sigma(hfov),
+            hfov_unsure=self._hfov_unsure(hfov),
             ground_elevation_m=elevation,
             ground_elevation_sigma_m=None if elevation is None else _sigma(
                 elevation, self._ground_read, self._initial.ground_elevation_m, self._initial.ground_elevation_sigma_m),
@@ -427,6 +430,14 @@ class GeoSettingsDialog(QDialog):
         if isinstance(hfov, float) and self._hfov_read is not None and abs(hfov - self._hfov_read[0]) < 0.05:
             return self._hfov_read[1]
         return self._initial.hfov_sigma_deg if hfov == self._initial.hfov_deg else None
+
+    def _hfov_unsure(self, hfov: float | str | None) -> bool:
+        """Whether the field of view is one the flight could not pin down, as
+        :meth:`_hfov_sigma` tells its spread: the reading's while the box holds it, the
+        saved one's while it holds the saved width, never a typed one's."""
+        if isinstance(hfov, float) and self._hfov_read is not None and abs(hfov - self._hfov_read[0]) < 0.05:
+            return self._hfov_read[2]
+        return self._initial.hfov_unsure if hfov == self._initial.hfov_deg else False
 
     def _offset_sigma(self, offset_s: float) -> float | None:
         """How sure the offset is: the estimate's uncertainty while the box holds the

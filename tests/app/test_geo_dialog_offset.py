@@ -207,8 +207,10 @@ def test_an_unsure_camera_width_asks_for_the_drones_field_of_view(qtbot, sites_f
         assert ("Set the drone's field of view above and read again" in dialog.camera_label.text()) is asks
         # the width read is an estimate: kept with its spread, which a width typed over it drops
         assert dialog.settings().hfov_deg == 50.0 and dialog.settings().hfov_sigma_deg == view.hfov_sigma_deg
+        assert dialog.settings().hfov_unsure is asks  # kept: a map built later from the settings cautions
         dialog.hfov_spin.setValue(84.0)
         assert dialog.settings().hfov_deg == 84.0 and dialog.settings().hfov_sigma_deg is None
+        assert not dialog.settings().hfov_unsure  # typed: given, not read unsure
 
 
 def test_a_saved_width_read_from_the_video_is_read_again_not_held(qtbot, sites_flyover):
@@ -230,3 +232,23 @@ def test_a_saved_width_read_from_the_video_is_read_again_not_held(qtbot, sites_f
     assert dialog._hfov_known() is None
     dialog.hfov_spin.setValue(84.0)  # typed: the next reading holds it
     assert dialog._hfov_known() == 84.0 and dialog.settings().hfov_sigma_deg is None
+
+
+def test_a_width_drawn_towards_the_default_is_saved_unsure_and_kept_so(qtbot, sites_flyover):
+    """A width the flow alone could not pin down, drawn towards the map's default, keeps a
+    spread below the unsure one: the dialog stores that it is unsure all the same, and an
+    OK that leaves the saved width keeps it so."""
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+    from geo.pitch import DRAWN_FOV_SOURCE, FlowView
+    from services.sync import SyncReport
+
+    drawn = FlowView(-44.0, 5.0, 78.6, 6.6, 5.0, 8.9, 0.1, 50, f"{DRAWN_FOV_SOURCE} 73.7 deg")
+    dialog = GeoSettingsDialog(ProjectSettings(), None, video_path=sites_flyover.video,
+                               telemetry_path=sites_flyover.gpx)
+    qtbot.addWidget(dialog)
+    dialog._show_camera((SyncReport(None, drawn), False))
+    saved = dialog.settings()
+    assert (saved.hfov_deg, saved.hfov_sigma_deg, saved.hfov_unsure) == (78.6, 8.9, True)
+    reopened = GeoSettingsDialog(saved, None)
+    qtbot.addWidget(reopened)
+    assert reopened.settings().hfov_unsure
