@@ -267,9 +267,12 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
     return VideoGeoreferencing(settings, view, tuple(lines))
 
 
+#: Why the flow leaves the camera's width unsure (``FlowView.width_unsure``), in the words
+#: the command line's hint and the Georeferencing dialog share.
+UNSURE_WIDTH_REASON = ("the flow hardly tells a steeper, wider camera from a shallower, narrower one on this flight "
+                       "(it turns too little), so the pitch is unsure too")
 #: What to do when the flow leaves the camera's width unsure (``FlowView.width_unsure``).
-UNSURE_WIDTH_HINT = ("camera: the flow hardly tells a steeper, wider camera from a shallower, narrower one on this "
-                     "flight (it turns too little), so the pitch is unsure too: give the field of view (--hfov DEG, "
+UNSURE_WIDTH_HINT = (f"camera: {UNSURE_WIDTH_REASON}: give the field of view (--hfov DEG, "
                      "or the drone's name, e.g. --hfov mini-2; in the app, Georeferencing… > Horizontal field of view) and "
                      "read the camera again; the pitch is then read alone")
 

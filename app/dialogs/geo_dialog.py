@@ -349,9 +349,10 @@ class GeoSettingsDialog(QDialog):
             self._hfov_read = (self.hfov_spin.value(), round(float(view.hfov_sigma_deg), 1), bool(view.width_unsure))
             text += f", {view.hfov_deg:.0f}° wide"
             if view.width_unsure:
-                text += (f" ± {view.hfov_sigma_deg:.0f}°: this flight turns too little to tell a steeper, wider "
-                         "camera from a shallower, narrower one. Set the drone's field of view above and read again: "
-                         "the pitch is then read alone.")
+                from services.sync import UNSURE_WIDTH_REASON
+
+                text += (f" ± {view.hfov_sigma_deg:.0f}°: {UNSURE_WIDTH_REASON}. Set the drone's field of view "
+                         "above and read again: the pitch is then read alone.")
         if report.height is not None and report.ground_elevation_m is not None \
                 and self.elevation_spin.is_unset():  # read at these heights: the map needs them too
             self._show_ground(report)

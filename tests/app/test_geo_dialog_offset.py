@@ -195,7 +195,7 @@ def test_an_unsure_camera_width_asks_for_the_drones_field_of_view(qtbot, sites_f
     view and read again; a sure one says nothing of it."""
     from app.dialogs.geo_dialog import GeoSettingsDialog
     from geo.pitch import ESTIMATED_FOV_SOURCE, UNSURE_HFOV_SIGMA_DEG, FlowView
-    from services.sync import SyncReport
+    from services.sync import UNSURE_WIDTH_REASON, SyncReport
 
     unsure = FlowView(-37.0, 2.0, 50.0, 12.0, 5.0, UNSURE_HFOV_SIGMA_DEG + 3.0, 0.1, 50, ESTIMATED_FOV_SOURCE)
     for view, asks in ((unsure, True), (dataclasses.replace(unsure, hfov_sigma_deg=6.0), False)):
@@ -205,6 +205,7 @@ def test_an_unsure_camera_width_asks_for_the_drones_field_of_view(qtbot, sites_f
         dialog._show_camera((SyncReport(None, view), False))
         assert dialog.pitch_spin.value() == -37.0 and dialog.hfov_spin.value() == 50.0
         assert ("Set the drone's field of view above and read again" in dialog.camera_label.text()) is asks
+        assert (UNSURE_WIDTH_REASON in dialog.camera_label.text()) is asks  # the command line's words
         # the width read is an estimate: kept with its spread, which a width typed over it drops
         assert dialog.settings().hfov_deg == 50.0 and dialog.settings().hfov_sigma_deg == view.hfov_sigma_deg
         assert dialog.settings().hfov_unsure is asks  # kept: a map built later from the settings cautions
