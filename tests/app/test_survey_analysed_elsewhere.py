@@ -8,30 +8,17 @@ would, so no test waits on time."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from core.store import CHECKPOINT_EVERY_FRAMES, ProjectStore
-from services import survey as surveys
+from core.store import CHECKPOINT_EVERY_FRAMES
 from tests.app.test_analysis_elsewhere import OtherAnalysis
-from tests.truth_runs import write_run
+from tests.survey_towns import monday_and_tuesday
 
 
 @pytest.fixture
 def town(sites_truth, tmp_path):
     """Flights monday (analysed: its ground truth) and tuesday (not analysed yet)."""
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    for day in ("monday", "tuesday"):
-        shutil.copy2(sites_truth.video, videos / f"{day}.mp4")
-        shutil.copy2(sites_truth.srt, videos / f"{day}.SRT")
-    survey = surveys.create_survey(tmp_path / "town", "town")
-    monday = surveys.add_flight(survey, videos / "monday.mp4", date="2018-10-12")
-    surveys.add_flight(survey, videos / "tuesday.mp4", date="2018-10-13")
-    with ProjectStore.open(survey.project_path(monday)) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
-    return survey
+    return monday_and_tuesday(sites_truth, tmp_path)
 
 
 def _settle(qtbot, dialog):

@@ -14,23 +14,14 @@ import pytest
 
 from core.store import ProjectStore
 from services import survey as surveys
+from tests.survey_towns import monday_and_tuesday
 from tests.truth_runs import write_run
 
 
 @pytest.fixture
 def town(sites_truth, tmp_path):
     """A survey of two flights, the first analysed (its ground truth), the second not."""
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    for day in ("monday", "tuesday", "wednesday"):
-        shutil.copy2(sites_truth.video, videos / f"{day}.mp4")
-        shutil.copy2(sites_truth.srt, videos / f"{day}.SRT")
-    survey = surveys.create_survey(tmp_path / "town", "town")
-    monday = surveys.add_flight(survey, videos / "monday.mp4", date="2018-10-12")
-    surveys.add_flight(survey, videos / "tuesday.mp4", date="2018-10-13")
-    with ProjectStore.open(survey.project_path(monday)) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
-    return survey
+    return monday_and_tuesday(sites_truth, tmp_path, spare_days=("wednesday",))
 
 
 def _column(dialog, name):

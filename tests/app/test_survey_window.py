@@ -22,23 +22,14 @@ from core.survey import Survey
 from core.types import ReviewState
 from services import survey as surveys
 from services.sites import site_review
+from tests.survey_towns import monday_and_tuesday
 from tests.truth_runs import write_run
 
 
 @pytest.fixture
 def town(sites_truth, tmp_path):
     """A survey of two flights, the first analysed (its ground truth), the second not."""
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    for day in ("monday", "tuesday"):
-        shutil.copy2(sites_truth.video, videos / f"{day}.mp4")
-        shutil.copy2(sites_truth.srt, videos / f"{day}.SRT")
-    survey = surveys.create_survey(tmp_path / "town", "town")
-    monday = surveys.add_flight(survey, videos / "monday.mp4", date="2018-10-12", drone="Mavic 3")
-    surveys.add_flight(survey, videos / "tuesday.mp4", date="2018-10-13")
-    with ProjectStore.open(survey.project_path(monday)) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
-    return survey
+    return monday_and_tuesday(sites_truth, tmp_path, monday_drone="Mavic 3")
 
 
 def _open(window, qtbot, path):
