@@ -155,6 +155,40 @@ def test_every_column_fits_a_laptop_s_dock_and_the_state_reads_whole(panel, qtbo
     assert header.sectionSize(score) >= header.sectionSizeHint(score)
 
 
+def test_filling_the_table_reads_no_row_to_size_its_columns_and_cuts_no_cell(panel, qtbot, monkeypatch):
+    """Opening a project sized the columns from 64 rows read through Qt, the model's
+    ``data`` called 4,096 times (a third of a second on the GUI thread); the widths come
+    from the widest text each column can show, and still no cell of a wide table is cut:
+    not the largest id, frame or time (a row no sample reached), nor any level, state or
+    origin."""
+    detections = [replace(d, id=d.id + 99_000) for d in _detections(2_000, seed=9)]
+    times = {d.frame_index: 61.0 * d.frame_index for d in detections}  # minutes of three digits
+    panel.resize(1400, 400)
+    qtbot.waitUntil(lambda: panel.table.viewport().width() > 1000, timeout=2_000)
+    model_type = type(panel.model)
+    rows_read: set[int] = set()
+    read = model_type.data
+
+    def counted(self, index, role=Qt.ItemDataRole.DisplayRole):  # noqa: ANN001, ANN202
+        rows_read.add(index.row())
+        return read(self, index, role)
+
+    monkeypatch.setattr(model_type, "data", counted)
+    panel.set_detections(detections, times)
+    assert rows_read == set()
+    monkeypatch.undo()
+    panel.set_sites(*_sites(detections))
+
+    table, header = panel.table, panel.table.horizontalHeader()
+    option = QStyleOptionViewItem()
+    option.initFrom(table.viewport())
+    option.font, option.fontMetrics = table.font(), table.fontMetrics()
+    for column in range(len(COLUMNS)):
+        widest = max(table.itemDelegate().sizeHint(option, panel.proxy.index(row, column)).width()
+                     for row in range(panel.proxy.rowCount()))
+        assert header.sectionSize(column) >= widest, COLUMNS[column]
+
+
 #: the Review Table's widths at 853x533 (a 1280x800 laptop at 150%): its least (its buttons'),
 #: the Sites panel's least (the two share the dock), and the default layout's
 NARROW_DOCK_PX = (340, 412, 500)
