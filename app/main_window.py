@@ -638,13 +638,18 @@ class MainWindow(QMainWindow):
         enable_or_say_why(self.runs_menu.menuAction(), first_reason(closed, analysing))
         enable_or_say_why(self.export_action, first_reason(  # one export at a time
             closed, no_run, analysing, (exporting, "An export is running: its progress is in the status bar")))
-        no_survey = (self.surveys.survey is None, "Open a survey first (File > New Survey… or Open Survey…)")
+        survey = self.surveys.survey
+        no_survey = (survey is None, "Open a survey first (File > New Survey… or Open Survey…)")
         enable_or_say_why(self.survey_flights_action, first_reason(no_survey))
+        # looked up once: it resolves the path of each of the survey's flights, and this runs
+        # at each change of the selection, the undo stack, the video and the run
+        flight = self.surveys.flight_of_open_project()
         for action, step, end_text in ((self.next_flight_action, 1, "the last"),
                                        (self.previous_flight_action, -1, "the first")):
+            last = survey is not None and flight is not None and not 0 <= flight[0] - 1 + step < len(survey.flights)
             enable_or_say_why(action, first_reason(
-                no_survey, (self.surveys.flight_of_open_project() is None, "Open one of the survey's flights first"),
-                analysing, (self.surveys.neighbour_flight(step) is None, f"This is {end_text} flight of the survey")))
+                no_survey, (flight is None, "Open one of the survey's flights first"),
+                analysing, (last, f"This is {end_text} flight of the survey")))
         for action in (self.accept_action, self.reject_action, self.delete_action, *self.relabel_actions):
             enable_or_say_why(action, first_reason(closed, no_run, (not selected, NO_SELECTION_REASON)))
         for action in (self.draw_action, self.next_action):

@@ -420,6 +420,21 @@ def test_a_flights_project_opened_by_itself_brings_its_survey(window, qtbot, tow
     assert survey_of_project(town.folder.parent / "elsewhere.dmproj") is None
 
 
+def test_the_window_s_actions_look_the_open_flight_up_once(window, qtbot, town, monkeypatch):
+    """Next and Previous Survey Flight looked the open flight up four times each time the
+    actions were updated (at each change of the selection, the undo stack, the video, the
+    run), each look resolving the path of every flight of the survey."""
+    assert window.open_path(town.project_path(town.flight("monday")))
+    looks = []
+    flight_of_project = Survey.flight_of_project
+    monkeypatch.setattr(Survey, "flight_of_project", lambda self, project: looks.append(project)
+                        or flight_of_project(self, project))
+    window._update_actions()
+    assert len(looks) == 1
+    assert window.next_flight_action.isEnabled() and not window.previous_flight_action.isEnabled()
+    assert window.previous_flight_action.toolTip() == "This is the first flight of the survey"
+
+
 def test_the_survey_export_asks_for_footprints_and_basemap_starting_from_the_flights(window, qtbot, town,
                                                                                      sites_truth, tmp_path,
                                                                                      monkeypatch):
