@@ -390,6 +390,9 @@ def wrapped_lines(text: str, metrics: QFontMetrics, width: int, most: int) -> li
     last one shown ends with "…" where text was left out, as does a word wider than a line."""
     lines: list[str] = []
     for paragraph in text.replace("\u2028", "\n").split("\n"):  # Qt's item text keeps lines apart with U+2028
+        if metrics.horizontalAdvance(paragraph) <= width:  # whole: measured once, not once per word
+            lines.append(paragraph)
+            continue
         line = ""
         for word in paragraph.split(" "):
             joined = f"{line} {word}" if line else word

@@ -1745,3 +1745,38 @@ def test_tabbing_into_the_crop_grid_leaves_the_player_on_the_site_s_best_view(qt
     assert requests == []
     qtbot.keyClick(panel.grid, Qt.Key.Key_Right)
     assert requests and requests[-1] in site.detection_ids
+
+
+class _CountingMetrics:
+    """A font's metrics that count the texts measured."""
+
+    def __init__(self, metrics) -> None:  # noqa: ANN001 - QFontMetrics
+        self._metrics = metrics
+        self.measured = 0
+
+    def horizontalAdvance(self, text: str) -> int:  # noqa: N802 - Qt's name
+        self.measured += 1
+        return self._metrics.horizontalAdvance(text)
+
+    def elidedText(self, text: str, mode, width: int) -> str:  # noqa: N802, ANN001 - Qt's name
+        return self._metrics.elidedText(text, mode, width)
+
+
+def test_a_site_row_s_lines_that_fit_are_measured_once_each_not_word_by_word(qtbot):
+    """Fitting the list's rows measured every word of the longest rows at each resize of the
+    list (six as a project opens): a line that fits whole is measured once; one that does
+    not still wraps at its spaces."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from app.panels.site_review_panel import wrapped_lines
+
+    metrics = _CountingMetrics(QFontMetrics(QFont()))
+    line = "#12 Severe 0.93 · 4 sightings in 3 frames · 0:05.0–0:07.5"
+    reason = "levels disagree: 2 Severe, 2 Debris"
+    width = metrics.horizontalAdvance(line) + 10
+    metrics.measured = 0
+    assert wrapped_lines(f"{line}\n{reason}", metrics, width, 8) == [line, reason]
+    assert metrics.measured == 2
+    narrow = metrics.horizontalAdvance("#12 Severe 0.93 · 4 sightings") + 2
+    wrapped = wrapped_lines(line, metrics, narrow, 8)
+    assert wrapped[0] == "#12 Severe 0.93 · 4 sightings" and " ".join(wrapped) == line
