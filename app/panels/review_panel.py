@@ -59,7 +59,7 @@ class ReviewPanel(Panel):
     def reload(self, *_args: object) -> None:
         """Every row of the current run (a new project or run, the end of an analysis)."""
         doc = self.document
-        self._on_threshold_changed(doc.score_threshold)
+        self._show_threshold(doc.score_threshold)  # counted once, below: a count reads every row of the run
         self.view.set_detections(doc.all_detections(masks=False) if doc.is_open else [],
                                  doc.frame_times() if doc.is_open else {})
         self.view.select_detection(doc.selected_id)
@@ -105,13 +105,16 @@ class ReviewPanel(Panel):
         self.view.set_sites(*self.document.site_assignments())
 
     def _on_threshold_changed(self, value: float) -> None:
+        self._show_threshold(value)
+        self._update_pending()  # counted as the table lists them
+
+    def _show_threshold(self, value: float) -> None:
         """The filter follows the window's threshold. Its echo is not sent back: the box
         rounds to 0.01 and stops at the run's floor, so a threshold the command line saved
         (0.555, or 0.1 under a 0.2 floor) would come back changed and be saved over it."""
         box = self.view.score_filter
         box.set_floor(self.document.score_floor)  # the run kept nothing scoring less
         self.view.show_threshold(value)
-        self._update_pending()  # counted as the table lists them
 
     def _on_selection_changed(self, detection_id: object) -> None:
         self.view.select_detection(detection_id if isinstance(detection_id, int) else None)
