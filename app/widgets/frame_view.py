@@ -409,6 +409,7 @@ class FrameView(QGraphicsView):
                                        else f"loading frame {frame_number(frame_index)}…")
             self.loading_label.adjustSize()
         self.loading_label.setVisible(loading)
+        self.viewport().update()  # the empty view's invitation to open a video goes or comes back
 
     def show_frame(self, frame_index: int, image: QImage, detections: Sequence[Detection]) -> None:
         """Display a frame and its detections (the mask layer comes from the cache)."""
@@ -497,7 +498,7 @@ class FrameView(QGraphicsView):
         return image
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt API)
-        if self._frame_index >= 0:
+        if self._frame_index >= 0 or self._loading_frame is not None:  # a frame, or a project's on its way
             return
         painter.save()
         painter.resetTransform()

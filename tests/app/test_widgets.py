@@ -515,3 +515,23 @@ def test_an_elided_label_at_its_least_width_shows_the_text_it_promises_whole(qtb
             if QLabel.text(label) != label.text():
                 cut.append((points, QLabel.text(label)))
     assert cut == []
+
+
+def test_a_project_whose_video_is_being_opened_is_not_invited_to_be_opened(qtbot):
+    """The empty view invites to open a video; with a project's video on its way it said
+    that under "opening the video…", as if nothing were open."""
+    view = FrameView()
+    qtbot.addWidget(view)
+    view.resize(640, 360)
+    view.show()
+
+    def light_pixels() -> int:  # the invitation's grey text on the dark view
+        image = view.viewport().grab().toImage()
+        return sum(1 for x in range(0, image.width(), 2) for y in range(image.height() // 2 - 12, image.height() // 2 + 12)
+                   if image.pixelColor(x, y).lightness() > 120)
+
+    assert light_pixels() > 20
+    view.set_loading(0, opening_video=True)
+    assert view.loading_label.isVisible() and light_pixels() == 0
+    view.set_loading(None)
+    assert light_pixels() > 20
