@@ -85,9 +85,7 @@ from core.sites import (
     crops_to_show,
     distance_m,
     relabels_text,
-    site_decision,
     site_line,
-    sites_decision,
     video_time,
 )
 from core.types import DamageLevel, Detection, ReviewState
@@ -1726,6 +1724,8 @@ class SiteReviewPanel(Panel):
             return
         selected = self.selected_sites()
         sites = selected if len(selected) > 1 and current in selected else [current]
+        from services.sites import decision_step
+
         changing = [s for s in sites if not s.holds(decision)]  # deciding a site again: no empty undo step
         sightings = counted(sum(len(s.sightings) for s in changing), "sighting")
         named = f"site #{changing[0].site_id}" if len(changing) == 1 else counted(len(changing), "site")
@@ -1742,8 +1742,8 @@ class SiteReviewPanel(Panel):
             if isinstance(decision, DamageLevel):
                 return f"accepted as {decision.label}"
             return f"accepted as {site.level.label}" if decision is ReviewState.ACCEPTED else decision.value
-        if changing:
-            edit = site_decision(changing[0], decision) if len(changing) == 1 else sites_decision(changing, decision)
+        edit = decision_step(sites, decision)  # the step `damagemap review` makes too
+        if edit is not None:
             self.document.apply_edit(edit, f"{verb} ({sightings})")
             self.document.notice.emit(decision_notice(changing, decision) + undo_hint())
         else:
