@@ -25,7 +25,7 @@ from app.frames_ahead import FramesAhead
 from app.video_opening import VideoOpening
 from app.undo import ChangedOutside, ReviewCommand, SettingsCommand
 from core.errors import InputError, StoreError, VideoError
-from core.review import ReviewChangedElsewhere, replay_history
+from core.review import ReviewChangedElsewhere
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, Frame, ReviewState
 from services.project import MissingVideoError, default_project_path, is_video_path, opens_as_video
@@ -328,12 +328,12 @@ class ProjectDocument(QObject):
         if kept is not None:
             self._reader, self._video_info, self._video_opening = kept.reader, kept.info, kept.opening
             self._frames_ahead, self._video_stamp, self._video_lost = kept.frames_ahead, kept.stamp, kept.lost
-        elif reader is None:
-            self._video_stamp = _FileStamp.of(Path(store.video_path))
-            self._video_opening = VideoOpening(store.video_path, self._announce_video_opened)
         else:
             self._video_stamp = _FileStamp.of(Path(store.video_path))
-            self._reader, self._video_info = reader, reader.info
+            if reader is None:
+                self._video_opening = VideoOpening(store.video_path, self._announce_video_opened)
+            else:
+                self._reader, self._video_info = reader, reader.info
         if self._frames_ahead is None and self._video_lost is None:
             self._frames_ahead = FramesAhead(store.video_path, on_decoded=self._announce_decoded)
         self._score_threshold = float(store.project_settings().min_score)
@@ -542,14 +542,14 @@ class ProjectDocument(QObject):
         if not undo and not redo:
             return
         done, undone = session.step_texts()
-        changed = _restored_step_detections(session, undo, redo)
+        done_ids, undone_ids = session.step_detection_ids()
         commands = []
         self._restoring_history = True  # the frame an Undo goes to is wanted once the Sites list asks
         try:
-            for k, text in enumerate((*done, *undone)):
+            for text, detection_ids in zip((*done, *undone), (*done_ids, *undone_ids), strict=True):
                 command = ReviewCommand(session, None, text, self._on_changes, restored=True,
                                         on_step=self.stepped.emit, on_refused=self._step_refused)
-                command.history_detection_ids = changed[k] if k < len(changed) else ()
+                command.history_detection_ids = detection_ids
                 command.inert = True
                 self.undo_stack.push(command)
                 commands.append(command)
@@ -1243,23 +1243,6 @@ class _KeptVideo:
             self.opening.discard()
         if self.reader is not None:
             self.reader.close()
-
-
-def _restored_step_detections(session, undo: int, redo: int) -> list[tuple[int, ...]]:  # noqa: ANN001 - ReviewSession
-    """The detections each step :meth:`core.review.ReviewSession.restore_history` rebuilt
-    changed, as its history lines name them, in the undo stack's order (its ``undo``
-    steps, oldest first, then its ``redo`` steps, the next to redo first); empty where
-    the history does not add up to as many steps."""
-    try:
-        records = session.history()
-    except StoreError:
-        return []
-    undo_steps, redo_steps = replay_history(records)
-    steps = (undo_steps[-undo:] if undo else []) + list(reversed(redo_steps))
-    if len(steps) != undo + redo:
-        return []
-    by_id = {record.id: record.detection_id for record in records}
-    return [tuple(dict.fromkeys(by_id[i] for i in step.edit_ids if i in by_id)) for step in steps]
 
 
 def _review_changed_elsewhere_text(error: ReviewChangedElsewhere) -> str:

@@ -660,6 +660,19 @@ class ReviewSession:
             self._undo, self._redo = [], []
         return len(self._undo), len(self._redo)
 
+    def step_detection_ids(self) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+        """The detections each step of the undo and the redo stack changed, as its history
+        lines name them, in :meth:`step_texts`' order: for the steps :meth:`restore_history`
+        rebuilt (where the window's Undo goes back to)."""
+        def ids(entry: _Entry | _GroupEntry | _RegroupEntry) -> tuple[int, ...]:
+            if isinstance(entry, _RegroupEntry):
+                return () if entry.detection_id is None else (entry.detection_id,)
+            if isinstance(entry, _GroupEntry):
+                return tuple(dict.fromkeys(part.detection_id for part in entry.parts))
+            return (entry.detection_id,)
+
+        return [ids(e) for e in self._undo], [ids(e) for e in reversed(self._redo)]
+
     def step_texts(self) -> tuple[list[str], list[str]]:
         """What each step of the undo and the redo stack did, oldest first, worded as the
         app words an edit when it is made ("Accept site #7 (14 sightings)"): for the
